@@ -34,6 +34,7 @@ contract NodeRegistry is INodeRegistry, Ownable2Step, ReentrancyGuard {
     mapping(Role role => uint256) private _minStake;
     mapping(address node => Node) private _nodes;
     mapping(address node => bytes32[]) private _services;
+    // slither-disable-next-line uninitialized-state (written through storage pointers in _activate)
     mapping(bytes32 service => address[]) private _pools;
     /// @dev 1-based position of a node in a pool; 0 = absent.
     mapping(bytes32 service => mapping(address node => uint256)) private _poolPosition;
@@ -108,7 +109,9 @@ contract NodeRegistry is INodeRegistry, Ownable2Step, ReentrancyGuard {
         if (amount == 0 || amount > stake) revert InvalidUnstakeAmount(amount, stake);
 
         uint256 unbondingEnd = block.timestamp + unbondingDelay;
+        // forge-lint: disable-next-line(unsafe-typecast) amount ≤ stake, a uint96
         node.stake = uint96(stake - amount);
+        // forge-lint: disable-next-line(unsafe-typecast) amount ≤ stake, a uint96
         node.unbonding += uint96(amount);
         node.unbondingEnd = unbondingEnd.toUint40();
         emit UnstakeRequested(msg.sender, amount, unbondingEnd);
@@ -139,7 +142,9 @@ contract NodeRegistry is INodeRegistry, Ownable2Step, ReentrancyGuard {
         taken = fromStake + fromUnbonding;
         if (taken == 0) return 0;
 
+        // forge-lint: disable-next-line(unsafe-typecast) both parts are capped by uint96 fields
         node.stake = uint96(stake - fromStake);
+        // forge-lint: disable-next-line(unsafe-typecast) both parts are capped by uint96 fields
         node.unbonding -= uint96(fromUnbonding);
         emit NodeSlashed(node_, taken);
         if (node.active && stake - fromStake < _minStake[node.role]) _deactivate(node_, node);
@@ -149,9 +154,9 @@ contract NodeRegistry is INodeRegistry, Ownable2Step, ReentrancyGuard {
     // ──────────────────────────────── Owner ───────────────────────────────
 
     /// @inheritdoc INodeRegistry
-    function setMinStake(Role role, uint256 minStake_) external onlyOwner {
+    function setMinStake(Role role, uint256 amount) external onlyOwner {
         if (role == Role.None) revert InvalidRole();
-        _setMinStake(role, minStake_);
+        _setMinStake(role, amount);
     }
 
     /// @inheritdoc INodeRegistry
@@ -228,6 +233,7 @@ contract NodeRegistry is INodeRegistry, Ownable2Step, ReentrancyGuard {
 
     function _toStake(uint256 amount) private pure returns (uint96) {
         if (amount > type(uint96).max) revert StakeOverflow();
+        // forge-lint: disable-next-line(unsafe-typecast) checked on the line above
         return uint96(amount);
     }
 
@@ -258,12 +264,12 @@ contract NodeRegistry is INodeRegistry, Ownable2Step, ReentrancyGuard {
         emit NodeActivityChanged(account, false);
     }
 
-    function _setMinStake(Role role, uint256 minStake_) private {
-        if (minStake_ < MIN_STAKE_FLOOR || minStake_ > MAX_STAKE_CEILING) {
-            revert ParameterOutOfBounds(minStake_, MIN_STAKE_FLOOR, MAX_STAKE_CEILING);
+    function _setMinStake(Role role, uint256 amount) private {
+        if (amount < MIN_STAKE_FLOOR || amount > MAX_STAKE_CEILING) {
+            revert ParameterOutOfBounds(amount, MIN_STAKE_FLOOR, MAX_STAKE_CEILING);
         }
-        _minStake[role] = minStake_;
-        emit MinStakeSet(role, minStake_);
+        _minStake[role] = amount;
+        emit MinStakeSet(role, amount);
     }
 
     function _setUnbondingDelay(uint256 delay) private {

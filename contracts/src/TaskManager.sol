@@ -65,6 +65,7 @@ contract TaskManager is ITaskManager, Ownable2Step, Pausable, ReentrancyGuard {
     /// @param registry_ The registry, deployed first with this contract's address as its task manager.
     /// @param treasury_ The treasury (zero: no cut).
     /// @param initialParams Version 1 of the parameters.
+    // slither-disable-next-line missing-zero-check (zero disables the treasury cut)
     constructor(address initialOwner, INodeRegistry registry_, address treasury_, Params memory initialParams)
         Ownable(initialOwner)
     {
@@ -83,12 +84,12 @@ contract TaskManager is ITaskManager, Ownable2Step, Pausable, ReentrancyGuard {
     // ──────────────────────────── Requester ───────────────────────────────
 
     /// @inheritdoc ITaskManager
-    function submitTask(
-        bytes32 modelId,
-        bytes32 evaluatorId,
-        bytes calldata prompt,
-        SamplingParams calldata sampling
-    ) external payable whenNotPaused returns (uint256 taskId) {
+    function submitTask(bytes32 modelId, bytes32 evaluatorId, bytes calldata prompt, SamplingParams calldata sampling)
+        external
+        payable
+        whenNotPaused
+        returns (uint256 taskId)
+    {
         uint16 version = paramsVersion;
         Params storage p = _params[version];
         if (prompt.length == 0) revert EmptyPrompt();
@@ -126,8 +127,7 @@ contract TaskManager is ITaskManager, Ownable2Step, Pausable, ReentrancyGuard {
         bytes32 seed = keccak256(abi.encode(blockhash(submitBlock), taskId));
         Params storage p = _params[t.paramsVersion];
         address[] memory operators = registry.select(t.modelId, p.numOperators, keccak256(abi.encode(seed, 0)));
-        address[] memory validators =
-            registry.select(t.evaluatorId, p.numValidators, keccak256(abi.encode(seed, 1)));
+        address[] memory validators = registry.select(t.evaluatorId, p.numValidators, keccak256(abi.encode(seed, 1)));
 
         t.status = Status.Active;
         t.selectedAt = uint40(block.timestamp);
@@ -153,6 +153,7 @@ contract TaskManager is ITaskManager, Ownable2Step, Pausable, ReentrancyGuard {
     }
 
     /// @inheritdoc ITaskManager
+    // slither-disable-next-line reentrancy-no-eth (the only external call is to the immutable registry)
     function finalize(uint256 taskId, address[] calldata operators, address[] calldata validators)
         external
         nonReentrant
@@ -269,6 +270,7 @@ contract TaskManager is ITaskManager, Ownable2Step, Pausable, ReentrancyGuard {
     }
 
     /// @inheritdoc ITaskManager
+    // slither-disable-next-line missing-zero-check (zero disables the treasury cut)
     function setTreasury(address treasury_) external onlyOwner {
         treasury = treasury_;
         emit TreasurySet(treasury_);
@@ -421,23 +423,33 @@ contract TaskManager is ITaskManager, Ownable2Step, Pausable, ReentrancyGuard {
             uint256[] memory sample = _prefix(revealedScores, n);
             sample.sort();
             uint256 c = p.aggregation == Aggregation.Median ? sample.median() : sample.trimmedMean();
+            // forge-lint: disable-next-line(unsafe-typecast) an aggregate of scores ≤ BPS fits 16 bits
             consensus[j] = uint16(c);
             if (c >= p.qualityFloorBps && (best == type(uint256).max || c > consensus[best])) best = j;
         }
 
         uint256 paid;
-        uint256 operatorPool = fee * p.operatorShareBps / BPS;
+        // One division per payout, last, so rounding never compounds (fee < 2^96: no overflow).
+        uint256 scaledOperatorPool = fee * p.operatorShareBps; // operator pool × BPS
         if (p.payoutMode == PayoutMode.Proportional) {
             for (uint256 j; j < k; ++j) {
                 if (_isRevealed(operatorWords[j]) && consensus[j] >= p.qualityFloorBps) {
-                    paid += _credit(taskId, operators[j], operatorPool / k * consensus[j] / BPS);
+                    paid += _credit(taskId, operators[j], scaledOperatorPool * consensus[j] / (k * BPS * BPS));
                 }
             }
         } else if (best != type(uint256).max) {
-            paid += _credit(taskId, operators[best], operatorPool * consensus[best] / BPS);
+            paid += _credit(taskId, operators[best], scaledOperatorPool * consensus[best] / (BPS * BPS));
         }
 
-        paid += _payValidators(taskId, fee * p.validatorShareBps / BPS, p.toleranceBps, operatorWords, validators, validatorWords, consensus);
+        paid += _payValidators(
+            taskId,
+            fee * p.validatorShareBps / BPS,
+            p.toleranceBps,
+            operatorWords,
+            validators,
+            validatorWords,
+            consensus
+        );
         if (treasury != address(0)) paid += _credit(taskId, treasury, fee * p.treasuryShareBps / BPS);
 
         uint256 rest = fee - paid;
@@ -475,6 +487,7 @@ contract TaskManager is ITaskManager, Ownable2Step, Pausable, ReentrancyGuard {
         }
     }
 
+    // slither-disable-next-line reentrancy-no-eth,calls-loop (immutable registry; at most K + M calls)
     function _slashUnrevealed(
         uint256 taskId,
         address requester,

@@ -113,7 +113,7 @@ interface INodeRegistry {
     // ──────────────────────────────── Owner ───────────────────────────────
 
     /// @notice Sets the minimum stake for `role`, within `[MIN_STAKE_FLOOR, MAX_STAKE_CEILING]`.
-    function setMinStake(Role role, uint256 minStake) external;
+    function setMinStake(Role role, uint256 amount) external;
 
     /// @notice Sets the unbonding delay for future requests, within `[MIN_UNBONDING_DELAY, MAX_UNBONDING_DELAY]`.
     function setUnbondingDelay(uint256 delay) external;

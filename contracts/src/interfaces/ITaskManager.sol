@@ -165,9 +165,7 @@ interface ITaskManager {
     );
     /// @notice The committee was drawn; scores are given in the order of `operators` (ascending addresses).
     /// @param deadlines Output commit, output reveal, score commit and score reveal deadlines (timestamps).
-    event CommitteeSelected(
-        uint256 indexed taskId, address[] operators, address[] validators, uint256[4] deadlines
-    );
+    event CommitteeSelected(uint256 indexed taskId, address[] operators, address[] validators, uint256[4] deadlines);
     /// @notice An operator committed to its output.
     event OutputCommitted(uint256 indexed taskId, address indexed operator, bytes32 commitment);
     /// @notice An operator revealed its output.
@@ -191,7 +189,7 @@ interface ITaskManager {
     /// @notice The owner set `modelId`'s minimum fee (0 removes the model).
     event ModelMinFeeSet(bytes32 indexed modelId, uint256 minFee);
     /// @notice The owner set the treasury.
-    event TreasurySet(address treasury);
+    event TreasurySet(address indexed treasury);
 
     // ──────────────────────────── Requester ───────────────────────────────
 
@@ -199,12 +197,10 @@ interface ITaskManager {
     /// @dev Stores only the prompt's hash. The committee is drawn later from this block's hash, which the
     /// requester cannot know when it signs.
     /// @return taskId The new task's id.
-    function submitTask(
-        bytes32 modelId,
-        bytes32 evaluatorId,
-        bytes calldata prompt,
-        SamplingParams calldata sampling
-    ) external payable returns (uint256 taskId);
+    function submitTask(bytes32 modelId, bytes32 evaluatorId, bytes calldata prompt, SamplingParams calldata sampling)
+        external
+        payable
+        returns (uint256 taskId);
 
     // ───────────────────────────── Anyone ────────────────────────────────
 
@@ -244,7 +240,7 @@ interface ITaskManager {
     // ──────────────────────────────── Owner ───────────────────────────────
 
     /// @notice Sets new parameters, within hard bounds, for tasks submitted from now on.
-    function setParams(Params calldata params) external;
+    function setParams(Params calldata newParams) external;
 
     /// @notice Sets `modelId`'s minimum fee; 0 stops new tasks for the model.
     function setModelMinFee(bytes32 modelId, uint256 minFee) external;

@@ -27,6 +27,7 @@ library Consensus {
     }
 
     /// @notice The mean of sorted, non-empty `values` after dropping `TRIM_BPS` of them at each end.
+    // slither-disable-next-line divide-before-multiply (trim is a count of scores, rounded down on purpose)
     function trimmedMean(uint256[] memory sorted) internal pure returns (uint256) {
         uint256 n = sorted.length;
         uint256 trim = n * TRIM_BPS / BPS;
