@@ -182,7 +182,8 @@ contract TaskManager is ITaskManager, Ownable2Step, Pausable, ReentrancyGuard {
 
         // Interactions last: the registry sends slashed stake here, credited to the requester it delayed.
         _slashUnrevealed(taskId, requester, operators, operatorWords, p.operatorSlash);
-        _slashUnrevealed(taskId, requester, validators, validatorWords, p.validatorSlash);
+        // With no output to score, validators had nothing to commit to: their silence is no fault.
+        if (!noOutputs) _slashUnrevealed(taskId, requester, validators, validatorWords, p.validatorSlash);
     }
 
     /// @inheritdoc ITaskManager

@@ -51,7 +51,7 @@ interface INodeRegistry {
     error NothingToWithdraw();
     /// @notice `withdrawStake`: the unbonding delay ends at `unbondingEnd`.
     error StillUnbonding(uint256 unbondingEnd);
-    /// @notice `slash` / `select`: only the task contract may call.
+    /// @notice `slash`: only the task contract may call.
     error OnlyTaskManager(address caller);
     /// @notice `select`: the service pool has fewer nodes than the committee needs.
     error NotEnoughNodes(bytes32 service, uint256 available, uint256 needed);
