@@ -31,6 +31,9 @@ contract NodeRegistry is INodeRegistry, Ownable2Step, ReentrancyGuard {
     /// @inheritdoc INodeRegistry
     uint256 public unbondingDelay;
 
+    /// @inheritdoc INodeRegistry
+    mapping(bytes32 service => Role) public serviceRole;
+
     mapping(Role role => uint256) private _minStake;
     mapping(address node => Node) private _nodes;
     mapping(address node => bytes32[]) private _services;
@@ -72,7 +75,7 @@ contract NodeRegistry is INodeRegistry, Ownable2Step, ReentrancyGuard {
         if (node.role != Role.None) revert NodeAlreadyRegistered(msg.sender);
         uint256 minimum = _minStake[role];
         if (msg.value < minimum) revert StakeBelowMinimum(msg.value, minimum);
-        _checkServices(services);
+        _bindServices(role, services);
 
         node.role = role;
         node.stake = _toStake(msg.value);
@@ -84,7 +87,7 @@ contract NodeRegistry is INodeRegistry, Ownable2Step, ReentrancyGuard {
     /// @inheritdoc INodeRegistry
     function setServices(bytes32[] calldata services) external {
         Node storage node = _registered(msg.sender);
-        _checkServices(services);
+        _bindServices(node.role, services);
         bool wasActive = node.active;
         if (wasActive) _deactivate(msg.sender, node);
         _services[msg.sender] = services;
@@ -221,12 +224,21 @@ contract NodeRegistry is INodeRegistry, Ownable2Step, ReentrancyGuard {
         if (node.role == Role.None) revert NodeNotRegistered(account);
     }
 
-    function _checkServices(bytes32[] calldata services) private pure {
+    /// @dev Checks `services` and binds each to `role` on first use, so a model id can never become an
+    /// evaluator pool (or the reverse) and one node cannot sit in both committees of a task.
+    function _bindServices(Role role, bytes32[] calldata services) private {
         uint256 n = services.length;
         if (n == 0 || n > MAX_SERVICES) revert InvalidServices();
         for (uint256 i; i < n; ++i) {
             for (uint256 j = i + 1; j < n; ++j) {
                 if (services[i] == services[j]) revert InvalidServices();
+            }
+            Role bound = serviceRole[services[i]];
+            if (bound == Role.None) {
+                serviceRole[services[i]] = role;
+                emit ServiceBound(services[i], role);
+            } else if (bound != role) {
+                revert ServiceRoleMismatch(services[i], bound);
             }
         }
     }

@@ -41,6 +41,8 @@ interface INodeRegistry {
     error InvalidRole();
     /// @notice `register` / `setServices`: zero services, too many, or a repeated id.
     error InvalidServices();
+    /// @notice `register` / `setServices`: `service` is already bound to the other role.
+    error ServiceRoleMismatch(bytes32 service, Role boundTo);
     /// @notice `register` / `addStake`: the stake is below the role's minimum, or zero.
     error StakeBelowMinimum(uint256 stake, uint256 minimum);
     /// @notice `register` / `addStake`: the stake does not fit the 96-bit stake field.
@@ -64,6 +66,8 @@ interface INodeRegistry {
 
     /// @notice A node registered for `role`, staking `stake`, serving `services`.
     event NodeRegistered(address indexed node, Role indexed role, uint256 stake, bytes32[] services);
+    /// @notice `service` was used for the first time, by a node of `role`; it stays bound to that role.
+    event ServiceBound(bytes32 indexed service, Role indexed role);
     /// @notice A node replaced its list of services.
     event ServicesUpdated(address indexed node, bytes32[] services);
     /// @notice A node added `amount` to its stake.
@@ -138,6 +142,9 @@ interface INodeRegistry {
 
     /// @notice `node`'s services.
     function servicesOf(address node) external view returns (bytes32[] memory);
+
+    /// @notice The role whose nodes serve `service` (None: unused): model ids are operators', evaluator ids validators'.
+    function serviceRole(bytes32 service) external view returns (Role);
 
     /// @notice The minimum stake for `role`.
     function minStake(Role role) external view returns (uint256);

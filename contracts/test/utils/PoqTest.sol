@@ -74,7 +74,7 @@ abstract contract PoqTest is Test {
 
     /// @dev Rolls past the submission block and draws the committee; returns it in committee order.
     function _select(uint256 taskId) internal returns (address[] memory ops, address[] memory vals) {
-        vm.roll(block.number + 1);
+        vm.roll(vm.getBlockNumber() + 1); // not block.number: via-ir may reuse a value read before an earlier roll
         vm.recordLogs();
         manager.selectCommittee(taskId);
         (ops, vals,) = abi.decode(vm.getRecordedLogs()[0].data, (address[], address[], uint256[4]));
