@@ -198,6 +198,11 @@ contract NodeRegistry is INodeRegistry, Ownable2Step, ReentrancyGuard {
     }
 
     /// @inheritdoc INodeRegistry
+    function poolSizeFor(Role role, bytes32 service) external view returns (uint256) {
+        return serviceRole[service] == role ? _pools[service].length : 0;
+    }
+
+    /// @inheritdoc INodeRegistry
     function poolAt(bytes32 service, uint256 index) external view returns (address) {
         return _pools[service][index];
     }

@@ -98,8 +98,9 @@ contract TaskManager is ITaskManager, Ownable2Step, Pausable, ReentrancyGuard {
         if (minFee == 0) revert UnknownModel(modelId);
         if (msg.value < minFee) revert FeeBelowMinimum(msg.value, minFee);
         if (msg.value > type(uint96).max) revert FeeTooLarge(msg.value);
-        _requirePool(modelId, p.numOperators);
-        _requirePool(evaluatorId, p.numValidators);
+        // Role-checked: an evaluator id bound to operators would draw one node into both committees.
+        _requirePool(INodeRegistry.Role.Operator, modelId, p.numOperators);
+        _requirePool(INodeRegistry.Role.Validator, evaluatorId, p.numValidators);
 
         taskId = nextTaskId++;
         Task storage t = _tasks[taskId];
@@ -320,8 +321,8 @@ contract TaskManager is ITaskManager, Ownable2Step, Pausable, ReentrancyGuard {
         if (status != expected) revert InvalidStatus(taskId, status);
     }
 
-    function _requirePool(bytes32 service, uint256 needed) private view {
-        uint256 available = registry.poolSize(service);
+    function _requirePool(INodeRegistry.Role role, bytes32 service, uint256 needed) private view {
+        uint256 available = registry.poolSizeFor(role, service);
         if (available < needed) revert NotEnoughNodes(service, available, needed);
     }
 

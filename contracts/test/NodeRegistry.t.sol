@@ -6,6 +6,7 @@ import {Ownable2Step} from "@openzeppelin/contracts/access/Ownable2Step.sol";
 import {ReentrancyGuard} from "@openzeppelin/contracts/utils/ReentrancyGuard.sol";
 import {Errors} from "@openzeppelin/contracts/utils/Errors.sol";
 import {stdError} from "forge-std/StdError.sol";
+import {Vm} from "forge-std/Vm.sol";
 
 import {Defaults} from "../script/Defaults.sol";
 import {NodeRegistry} from "../src/NodeRegistry.sol";
@@ -83,6 +84,8 @@ abstract contract NodeRegistryBase is PoqTest {
     bytes32 internal constant SVC_A = keccak256("service-a");
     bytes32 internal constant SVC_B = keccak256("service-b");
     bytes32 internal constant SVC_C = keccak256("service-c");
+    /// @dev A service only validators use in these tests (services are bound to the role that uses them first).
+    bytes32 internal constant SVC_V = keccak256("service-v");
 
     uint256 internal constant OP_MIN = Defaults.OPERATOR_MIN_STAKE;
     uint256 internal constant VAL_MIN = Defaults.VALIDATOR_MIN_STAKE;
@@ -414,7 +417,7 @@ contract NodeRegistryRegisterTest is NodeRegistryBase {
     }
 
     function test_register_joinsEachServicePool() public {
-        address bob = _join("bob", INodeRegistry.Role.Validator, _svcs(SVC_B), VAL_MIN);
+        address bob = _join("bob", INodeRegistry.Role.Operator, _svcs(SVC_B), OP_MIN);
         vm.prank(alice);
         registry.register{value: OP_MIN}(INodeRegistry.Role.Operator, _svcs(SVC_A, SVC_B, SVC_C));
         assertEq(_pool(SVC_A), _addrs(alice));
@@ -429,6 +432,11 @@ contract NodeRegistryRegisterTest is NodeRegistryBase {
 
     function test_register_emitsNodeRegisteredAndNodeActivityChanged() public {
         bytes32[] memory services = _svcs(SVC_A, SVC_B);
+        // Both services are new: each is bound to the validator role first.
+        vm.expectEmit(address(registry));
+        emit INodeRegistry.ServiceBound(SVC_A, INodeRegistry.Role.Validator);
+        vm.expectEmit(address(registry));
+        emit INodeRegistry.ServiceBound(SVC_B, INodeRegistry.Role.Validator);
         vm.expectEmit(address(registry));
         emit INodeRegistry.NodeRegistered(alice, INodeRegistry.Role.Validator, 2 ether, services);
         vm.expectEmit(address(registry));
@@ -436,7 +444,136 @@ contract NodeRegistryRegisterTest is NodeRegistryBase {
         vm.recordLogs();
         vm.prank(alice);
         registry.register{value: 2 ether}(INodeRegistry.Role.Validator, services);
-        assertEq(vm.getRecordedLogs().length, 2);
+        assertEq(vm.getRecordedLogs().length, 4);
+    }
+
+    function test_register_bindsNewServiceToRole() public {
+        // The shared setUp bound the model to operators and the evaluator to validators.
+        assertEq(uint256(registry.serviceRole(MODEL)), uint256(INodeRegistry.Role.Operator));
+        assertEq(uint256(registry.serviceRole(EVALUATOR)), uint256(INodeRegistry.Role.Validator));
+        assertEq(uint256(registry.serviceRole(SVC_A)), uint256(INodeRegistry.Role.None));
+        assertEq(uint256(registry.serviceRole(SVC_B)), uint256(INodeRegistry.Role.None));
+
+        vm.expectEmit(address(registry));
+        emit INodeRegistry.ServiceBound(SVC_A, INodeRegistry.Role.Operator);
+        vm.expectEmit(address(registry));
+        emit INodeRegistry.ServiceBound(SVC_B, INodeRegistry.Role.Operator);
+        vm.prank(alice);
+        registry.register{value: OP_MIN}(INodeRegistry.Role.Operator, _svcs(SVC_A, SVC_B));
+        assertEq(uint256(registry.serviceRole(SVC_A)), uint256(INodeRegistry.Role.Operator));
+        assertEq(uint256(registry.serviceRole(SVC_B)), uint256(INodeRegistry.Role.Operator));
+        assertEq(uint256(registry.serviceRole(SVC_C)), uint256(INodeRegistry.Role.None));
+
+        // A validator binds its new service to the validator role.
+        address bob = makeAddr("bob");
+        vm.deal(bob, VAL_MIN);
+        vm.expectEmit(address(registry));
+        emit INodeRegistry.ServiceBound(SVC_V, INodeRegistry.Role.Validator);
+        vm.prank(bob);
+        registry.register{value: VAL_MIN}(INodeRegistry.Role.Validator, _svcs(SVC_V));
+        tracked.push(bob);
+        assertEq(uint256(registry.serviceRole(SVC_V)), uint256(INodeRegistry.Role.Validator));
+        // The earlier bindings are untouched.
+        assertEq(uint256(registry.serviceRole(SVC_A)), uint256(INodeRegistry.Role.Operator));
+        assertEq(uint256(registry.serviceRole(EVALUATOR)), uint256(INodeRegistry.Role.Validator));
+        _assertHeld();
+    }
+
+    function test_register_sameRoleDoesNotRebindService() public {
+        address bob = _join("bob", INodeRegistry.Role.Operator, _svcs(SVC_A), OP_MIN);
+        // Alice (same role) joins SVC_A, already bound, and SVC_B, new: only SVC_B is bound.
+        bytes32[] memory services = _svcs(SVC_A, SVC_B);
+        vm.expectEmit(address(registry));
+        emit INodeRegistry.ServiceBound(SVC_B, INodeRegistry.Role.Operator);
+        vm.expectEmit(address(registry));
+        emit INodeRegistry.NodeRegistered(alice, INodeRegistry.Role.Operator, OP_MIN, services);
+        vm.expectEmit(address(registry));
+        emit INodeRegistry.NodeActivityChanged(alice, true);
+        vm.recordLogs();
+        vm.prank(alice);
+        registry.register{value: OP_MIN}(INodeRegistry.Role.Operator, services);
+        assertEq(vm.getRecordedLogs().length, 3);
+        assertEq(uint256(registry.serviceRole(SVC_A)), uint256(INodeRegistry.Role.Operator));
+        assertEq(_pool(SVC_A), _addrs(bob, alice));
+
+        // Another validator on the evaluator, bound since setUp: no ServiceBound at all.
+        address carol = makeAddr("carol");
+        vm.deal(carol, VAL_MIN);
+        vm.recordLogs();
+        vm.prank(carol);
+        registry.register{value: VAL_MIN}(INodeRegistry.Role.Validator, _svcs(EVALUATOR));
+        tracked.push(carol);
+        Vm.Log[] memory logs = vm.getRecordedLogs();
+        assertEq(logs.length, 2); // NodeRegistered, NodeActivityChanged
+        for (uint256 i; i < logs.length; ++i) {
+            assertTrue(logs[i].topics[0] != INodeRegistry.ServiceBound.selector, "ServiceBound re-emitted");
+        }
+        assertEq(uint256(registry.serviceRole(EVALUATOR)), uint256(INodeRegistry.Role.Validator));
+        assertEq(registry.poolSize(EVALUATOR), validators.length + 1);
+        _assertHeld();
+    }
+
+    function test_revert_register_ServiceRoleMismatch() public {
+        // An operator cannot serve an evaluator id...
+        vm.expectRevert(
+            abi.encodeWithSelector(INodeRegistry.ServiceRoleMismatch.selector, EVALUATOR, INodeRegistry.Role.Validator)
+        );
+        vm.prank(alice);
+        registry.register{value: OP_MIN}(INodeRegistry.Role.Operator, _svcs(EVALUATOR));
+        // ... nor take it after a new service, whose binding is rolled back with the registration.
+        vm.expectRevert(
+            abi.encodeWithSelector(INodeRegistry.ServiceRoleMismatch.selector, EVALUATOR, INodeRegistry.Role.Validator)
+        );
+        vm.prank(alice);
+        registry.register{value: OP_MIN}(INodeRegistry.Role.Operator, _svcs(SVC_A, MODEL, EVALUATOR));
+        assertEq(uint256(registry.serviceRole(SVC_A)), uint256(INodeRegistry.Role.None));
+
+        // ... and a validator cannot serve a model id.
+        vm.expectRevert(
+            abi.encodeWithSelector(INodeRegistry.ServiceRoleMismatch.selector, MODEL, INodeRegistry.Role.Operator)
+        );
+        vm.prank(alice);
+        registry.register{value: VAL_MIN}(INodeRegistry.Role.Validator, _svcs(EVALUATOR, MODEL));
+
+        // A service bound by a test-made node counts the same way.
+        _join("bob", INodeRegistry.Role.Validator, _svcs(SVC_V), VAL_MIN);
+        vm.expectRevert(
+            abi.encodeWithSelector(INodeRegistry.ServiceRoleMismatch.selector, SVC_V, INodeRegistry.Role.Validator)
+        );
+        vm.prank(alice);
+        registry.register{value: OP_MIN}(INodeRegistry.Role.Operator, _svcs(SVC_V));
+
+        // Nothing stuck: alice is not registered, holds her ETH, and no pool or binding moved.
+        INodeRegistry.Node memory n = registry.nodeInfo(alice);
+        assertEq(uint256(n.role), uint256(INodeRegistry.Role.None));
+        assertEq(n.stake, 0);
+        assertEq(alice.balance, 100 ether);
+        assertEq(registry.servicesOf(alice).length, 0);
+        assertEq(_pool(MODEL), _addrs(operators[0]));
+        assertEq(registry.poolSize(EVALUATOR), validators.length);
+        assertEq(uint256(registry.serviceRole(MODEL)), uint256(INodeRegistry.Role.Operator));
+        assertEq(uint256(registry.serviceRole(EVALUATOR)), uint256(INodeRegistry.Role.Validator));
+        _assertHeld();
+
+        // With role-appropriate services she registers.
+        vm.prank(alice);
+        registry.register{value: OP_MIN}(INodeRegistry.Role.Operator, _svcs(SVC_A, MODEL));
+        assertEq(_pool(MODEL), _addrs(operators[0], alice));
+    }
+
+    /// @dev The binding outlives every node that used the service: it is never released.
+    function test_revert_register_ServiceRoleMismatch_afterPoolEmptied() public {
+        address bob = _join("bob", INodeRegistry.Role.Operator, _svcs(SVC_A), OP_MIN);
+        _unstake(bob, OP_MIN);
+        vm.warp(vm.getBlockTimestamp() + DELAY);
+        vm.prank(bob);
+        registry.withdrawStake();
+        assertEq(registry.poolSize(SVC_A), 0);
+        vm.expectRevert(
+            abi.encodeWithSelector(INodeRegistry.ServiceRoleMismatch.selector, SVC_A, INodeRegistry.Role.Operator)
+        );
+        vm.prank(alice);
+        registry.register{value: VAL_MIN}(INodeRegistry.Role.Validator, _svcs(SVC_A));
     }
 
     function test_register_atExactMinimum() public {
@@ -605,6 +742,8 @@ contract NodeRegistrySetServicesTest is NodeRegistryBase {
     function test_setServices_emitsEvents() public {
         bytes32[] memory services = _svcs(SVC_C);
         vm.expectEmit(address(registry));
+        emit INodeRegistry.ServiceBound(SVC_C, INodeRegistry.Role.Operator);
+        vm.expectEmit(address(registry));
         emit INodeRegistry.NodeActivityChanged(alice, false);
         vm.expectEmit(address(registry));
         emit INodeRegistry.ServicesUpdated(alice, services);
@@ -613,7 +752,28 @@ contract NodeRegistrySetServicesTest is NodeRegistryBase {
         vm.recordLogs();
         vm.prank(alice);
         registry.setServices(services);
-        assertEq(vm.getRecordedLogs().length, 3);
+        assertEq(vm.getRecordedLogs().length, 4);
+        assertEq(uint256(registry.serviceRole(SVC_C)), uint256(INodeRegistry.Role.Operator));
+    }
+
+    function test_setServices_sameRoleDoesNotRebindService() public {
+        // SVC_B is bound since bob registered; MODEL since setUp: neither is bound again.
+        bytes32[] memory services = _svcs(SVC_B, MODEL);
+        vm.expectEmit(address(registry));
+        emit INodeRegistry.NodeActivityChanged(alice, false);
+        vm.expectEmit(address(registry));
+        emit INodeRegistry.ServicesUpdated(alice, services);
+        vm.expectEmit(address(registry));
+        emit INodeRegistry.NodeActivityChanged(alice, true);
+        vm.recordLogs();
+        vm.prank(alice);
+        registry.setServices(services);
+        Vm.Log[] memory logs = vm.getRecordedLogs();
+        assertEq(logs.length, 3);
+        for (uint256 i; i < logs.length; ++i) {
+            assertTrue(logs[i].topics[0] != INodeRegistry.ServiceBound.selector, "ServiceBound re-emitted");
+        }
+        assertEq(_pool(MODEL), _addrs(operators[0], alice));
     }
 
     function test_setServices_sameServicesKeepsMembership() public {
@@ -630,11 +790,13 @@ contract NodeRegistrySetServicesTest is NodeRegistryBase {
         assertFalse(_active(alice));
         bytes32[] memory services = _svcs(SVC_C);
         vm.expectEmit(address(registry));
+        emit INodeRegistry.ServiceBound(SVC_C, INodeRegistry.Role.Operator);
+        vm.expectEmit(address(registry));
         emit INodeRegistry.ServicesUpdated(alice, services);
         vm.recordLogs();
         vm.prank(alice);
         registry.setServices(services);
-        assertEq(vm.getRecordedLogs().length, 1);
+        assertEq(vm.getRecordedLogs().length, 2); // ServiceBound, ServicesUpdated: no activity change
         assertFalse(_active(alice));
         assertEq(registry.poolSize(SVC_C), 0);
         assertEq(_pool(SVC_A), _addrs(bob));
@@ -670,6 +832,58 @@ contract NodeRegistrySetServicesTest is NodeRegistryBase {
         vm.expectRevert(INodeRegistry.InvalidServices.selector);
         vm.prank(alice);
         registry.setServices(_svcs(SVC_C, SVC_C));
+    }
+
+    function test_revert_setServices_ServiceRoleMismatch() public {
+        // An operator cannot move to an evaluator id, even next to a new service (rolled back with it).
+        vm.expectRevert(
+            abi.encodeWithSelector(INodeRegistry.ServiceRoleMismatch.selector, EVALUATOR, INodeRegistry.Role.Validator)
+        );
+        vm.prank(alice);
+        registry.setServices(_svcs(SVC_C, EVALUATOR));
+        assertEq(uint256(registry.serviceRole(SVC_C)), uint256(INodeRegistry.Role.None));
+        // Alice keeps her services and her pools.
+        bytes32[] memory s = registry.servicesOf(alice);
+        assertEq(s.length, 2);
+        assertEq(s[0], SVC_A);
+        assertEq(s[1], SVC_B);
+        assertTrue(_active(alice));
+        assertEq(_pool(SVC_A), _addrs(bob, alice));
+        assertEq(_pool(SVC_B), _addrs(bob, alice));
+        assertEq(registry.poolSize(EVALUATOR), validators.length);
+
+        // A validator cannot move to a model id, nor to a service operators bound in this test.
+        address val = validators[0];
+        vm.expectRevert(
+            abi.encodeWithSelector(INodeRegistry.ServiceRoleMismatch.selector, MODEL, INodeRegistry.Role.Operator)
+        );
+        vm.prank(val);
+        registry.setServices(_svcs(EVALUATOR, MODEL));
+        vm.expectRevert(
+            abi.encodeWithSelector(INodeRegistry.ServiceRoleMismatch.selector, SVC_A, INodeRegistry.Role.Operator)
+        );
+        vm.prank(val);
+        registry.setServices(_svcs(SVC_A));
+        assertEq(registry.servicesOf(val).length, 1);
+        assertEq(registry.servicesOf(val)[0], EVALUATOR);
+        assertEq(registry.poolSize(MODEL), operators.length);
+        assertFalse(_inPool(SVC_A, val));
+        _assertMembership(val);
+    }
+
+    function test_revert_setServices_ServiceRoleMismatch_inactiveNode() public {
+        _unstake(alice, 1 ether - OP_MIN + 1);
+        assertFalse(_active(alice));
+        vm.expectRevert(
+            abi.encodeWithSelector(INodeRegistry.ServiceRoleMismatch.selector, EVALUATOR, INodeRegistry.Role.Validator)
+        );
+        vm.prank(alice);
+        registry.setServices(_svcs(EVALUATOR));
+        assertEq(registry.servicesOf(alice)[0], SVC_A);
+        // Topped back up, it rejoins its old pools, not the evaluator's.
+        _addStake(alice, 1);
+        assertEq(_pool(SVC_A), _addrs(bob, alice));
+        assertEq(registry.poolSize(EVALUATOR), validators.length);
     }
 }
 
@@ -1638,7 +1852,7 @@ contract NodeRegistryAccountingTest is NodeRegistryBase {
     function testFuzz_stakeAccounting_sequence(uint256[16] memory actions) public {
         address[3] memory nodes = [
             _join("s0", INodeRegistry.Role.Operator, _svcs(SVC_A, SVC_B), OP_MIN),
-            _join("s1", INodeRegistry.Role.Validator, _svcs(SVC_B), 1 ether),
+            _join("s1", INodeRegistry.Role.Validator, _svcs(SVC_V), 1 ether),
             _join("s2", INodeRegistry.Role.Operator, _svcs(SVC_A, SVC_C, SVC_B), 3 ether)
         ];
         for (uint256 i; i < actions.length; ++i) {

@@ -354,6 +354,25 @@ contract TaskManagerSubmitTest is TaskManagerTestBase {
         manager.submitTask{value: FEE}(MODEL, evaluator, PROMPT, _sampling());
     }
 
+    function test_submit_revertsWhenEvaluatorIdIsBoundToOperators() public {
+        // Three operators serve MODEL: enough for a validator committee, were pools not role-checked.
+        _register("extraOp1", INodeRegistry.Role.Operator, MODEL);
+        _register("extraOp2", INodeRegistry.Role.Operator, MODEL);
+        vm.deal(requester, FEE);
+        vm.expectRevert(abi.encodeWithSelector(ITaskManager.NotEnoughNodes.selector, MODEL, 0, 3));
+        vm.prank(requester);
+        manager.submitTask{value: FEE}(MODEL, MODEL, PROMPT, _sampling());
+    }
+
+    function test_submit_revertsWhenModelIdIsBoundToValidators() public {
+        vm.prank(owner);
+        manager.setModelMinFee(EVALUATOR, 1);
+        vm.deal(requester, FEE);
+        vm.expectRevert(abi.encodeWithSelector(ITaskManager.NotEnoughNodes.selector, EVALUATOR, 0, 1));
+        vm.prank(requester);
+        manager.submitTask{value: FEE}(EVALUATOR, EVALUATOR, PROMPT, _sampling());
+    }
+
     function test_submit_checksPromptBeforeModelAndFee() public {
         bytes32 unknown = keccak256("no-such-model");
         vm.expectRevert(ITaskManager.EmptyPrompt.selector);

@@ -134,6 +134,10 @@ interface INodeRegistry {
     /// @notice The number of nodes eligible for selection for `service`.
     function poolSize(bytes32 service) external view returns (uint256);
 
+    /// @notice The number of `role` nodes eligible for `service`: its pool size if `service` is bound to
+    /// `role`, else 0.
+    function poolSizeFor(Role role, bytes32 service) external view returns (uint256);
+
     /// @notice The node at `index` of `service`'s pool.
     function poolAt(bytes32 service, uint256 index) external view returns (address);
 
