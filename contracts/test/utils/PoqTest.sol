@@ -93,7 +93,8 @@ abstract contract PoqTest is Test {
         view
         returns (bytes32)
     {
-        return Commitments.commitment(block.chainid, address(manager), taskId, node, keccak256(abi.encode(scores)), salt);
+        return
+            Commitments.commitment(block.chainid, address(manager), taskId, node, keccak256(abi.encode(scores)), salt);
     }
 
     function _salt(address node) internal pure returns (bytes32) {
