@@ -10,13 +10,18 @@ set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 : "${RPC_URL:?set RPC_URL to the chain's JSON-RPC endpoint}"
 : "${PRIVATE_KEY:?set PRIVATE_KEY to the deployer's key}"
-[ $# -ge 1 ] && export POQ_DEPLOYMENTS="$(cd "$(dirname "$1")" && pwd)/$(basename "$1")"
 
 cd "$root/contracts"
 forge="node_modules/.bin/forge"
 [ -x "$forge" ] || { echo "deploy: toolchain missing, run 'make setup' first" >&2; exit 1; }
-"$forge" script script/Deploy.s.sol:Deploy --rpc-url "$RPC_URL" --private-key "$PRIVATE_KEY" \
-  --broadcast --slow --non-interactive >"${POQ_DEPLOY_LOG:-/dev/null}"
-out="${POQ_DEPLOYMENTS:-$root/contracts/deployments/$(node_modules/.bin/cast chain-id --rpc-url "$RPC_URL").json}"
+# forge scripts may write only inside contracts/deployments (foundry.toml fs_permissions): write there
+# under a unique name, then move the file where it was asked for.
+staged="deployments/.deploy-$$.json"
+trap 'rm -f "$staged"' EXIT
+POQ_DEPLOYMENTS="$PWD/$staged" "$forge" script script/Deploy.s.sol:Deploy --rpc-url "$RPC_URL" \
+  --private-key "$PRIVATE_KEY" --broadcast --slow --non-interactive >"${POQ_DEPLOY_LOG:-/dev/null}"
+out="${1:-deployments/$(node_modules/.bin/cast chain-id --rpc-url "$RPC_URL").json}"
+case "$out" in /*) ;; *) out="$OLDPWD/$out" ;; esac
+mv "$staged" "$out"
 echo "deployed: $out"
 cat "$out"

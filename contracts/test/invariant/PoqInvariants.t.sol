@@ -5,8 +5,6 @@ import {console} from "forge-std/console.sol";
 import {StdInvariant} from "forge-std/StdInvariant.sol";
 
 import {Defaults} from "../../script/Defaults.sol";
-import {NodeRegistry} from "../../src/NodeRegistry.sol";
-import {TaskManager} from "../../src/TaskManager.sol";
 import {INodeRegistry} from "../../src/interfaces/INodeRegistry.sol";
 import {ITaskManager} from "../../src/interfaces/ITaskManager.sol";
 import {SELECTION_WINDOW_BLOCKS} from "../../src/libraries/Constants.sol";
@@ -26,13 +24,7 @@ abstract contract PoqInvariants is PoqTest {
 
     function setUp() public override {
         ITaskManager.Params memory p = _params();
-        address predicted = vm.computeCreateAddress(address(this), vm.getNonce(address(this)) + 1);
-        registry = new NodeRegistry(
-            owner, predicted, Defaults.OPERATOR_MIN_STAKE, Defaults.VALIDATOR_MIN_STAKE, Defaults.UNBONDING_DELAY
-        );
-        manager = new TaskManager(owner, registry, treasury, p);
-        vm.prank(owner);
-        manager.setModelMinFee(MODEL, Defaults.MODEL_MIN_FEE);
+        _deployContracts(p);
 
         handler = new PoqHandler(registry, manager, MODEL, EVALUATOR, treasury);
         // A committee and one spare of each role from the start, at twice the minimum stake; the last operator

@@ -30,14 +30,9 @@ abstract contract PoqTest is Test {
         _deploy(Defaults.params());
     }
 
+    /// @dev Deploys the contracts with `p` and registers K operators and M validators.
     function _deploy(ITaskManager.Params memory p) internal {
-        address predicted = vm.computeCreateAddress(address(this), vm.getNonce(address(this)) + 1);
-        registry = new NodeRegistry(
-            owner, predicted, Defaults.OPERATOR_MIN_STAKE, Defaults.VALIDATOR_MIN_STAKE, Defaults.UNBONDING_DELAY
-        );
-        manager = new TaskManager(owner, registry, treasury, p);
-        vm.prank(owner);
-        manager.setModelMinFee(MODEL, Defaults.MODEL_MIN_FEE);
+        _deployContracts(p);
         delete operators;
         delete validators;
         for (uint256 i; i < p.numOperators; ++i) {
@@ -48,6 +43,17 @@ abstract contract PoqTest is Test {
                 _register(string.concat("validator", vm.toString(i)), INodeRegistry.Role.Validator, EVALUATOR)
             );
         }
+    }
+
+    /// @dev Deploys the registry and the task manager with `p` and enables `MODEL`; no nodes.
+    function _deployContracts(ITaskManager.Params memory p) internal {
+        address predicted = vm.computeCreateAddress(address(this), vm.getNonce(address(this)) + 1);
+        registry = new NodeRegistry(
+            owner, predicted, Defaults.OPERATOR_MIN_STAKE, Defaults.VALIDATOR_MIN_STAKE, Defaults.UNBONDING_DELAY
+        );
+        manager = new TaskManager(owner, registry, treasury, p);
+        vm.prank(owner);
+        manager.setModelMinFee(MODEL, Defaults.MODEL_MIN_FEE);
     }
 
     function _register(string memory name, INodeRegistry.Role role, bytes32 service) internal returns (address node) {
