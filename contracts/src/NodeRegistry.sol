@@ -3,6 +3,7 @@ pragma solidity 0.8.37;
 
 import {Ownable, Ownable2Step} from "@openzeppelin/contracts/access/Ownable2Step.sol";
 import {Address} from "@openzeppelin/contracts/utils/Address.sol";
+import {Arrays} from "@openzeppelin/contracts/utils/Arrays.sol";
 import {ReentrancyGuard} from "@openzeppelin/contracts/utils/ReentrancyGuard.sol";
 import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
 
@@ -189,7 +190,7 @@ contract NodeRegistry is INodeRegistry, Ownable2Step, ReentrancyGuard {
             swappedFrom[i] = j;
             swappedTo[i] = atI;
         }
-        _sortAddresses(nodes);
+        Arrays.sort(nodes);
     }
 
     /// @inheritdoc INodeRegistry
@@ -307,17 +308,5 @@ contract NodeRegistry is INodeRegistry, Ownable2Step, ReentrancyGuard {
             if (from[k - 1] == position) return to[k - 1];
         }
         return position;
-    }
-
-    function _sortAddresses(address[] memory a) private pure {
-        for (uint256 i = 1; i < a.length; ++i) {
-            address v = a[i];
-            uint256 j = i;
-            while (j > 0 && a[j - 1] > v) {
-                a[j] = a[j - 1];
-                --j;
-            }
-            a[j] = v;
-        }
     }
 }

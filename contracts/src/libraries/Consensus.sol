@@ -6,7 +6,9 @@ import {BPS, TRIM_BPS} from "./Constants.sol";
 /// @title Consensus
 /// @notice Robust aggregates of validators' scores. Inputs hold at most `MAX_VALIDATORS` values.
 library Consensus {
-    /// @notice Sorts `values` ascending in place (insertion sort: the arrays are tiny).
+    /// @notice Sorts `values` ascending in place. Insertion sort: at most `MAX_VALIDATORS` values, and
+    /// OpenZeppelin's `Arrays.sort` (assembly that is not memory-safe) makes `TaskManager` stack-too-deep
+    /// under via-IR.
     function sort(uint256[] memory values) internal pure {
         for (uint256 i = 1; i < values.length; ++i) {
             uint256 v = values[i];
