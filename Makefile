@@ -29,11 +29,11 @@ test-contracts: ## forge fmt --check, build, test (unit, fuzz, invariant), devne
 	@# More fuzz runs than a local run; an environment override, not a profile, so nothing recompiles.
 	cd contracts && FOUNDRY_FUZZ_RUNS=5000 ./node_modules/.bin/forge test
 	@# Deterministic tests only (fuzz gas varies run to run); forge 1.7.1 exits 0 on a diff, so grep.
-	@cd contracts && ./node_modules/.bin/forge snapshot --check $(SNAPSHOT_FILTER) 2>&1 | tee /dev/stderr | { ! grep -q '^Diff in'; }
+	@cd contracts && out="$$(./node_modules/.bin/forge snapshot --check $(SNAPSHOT_FILTER) 2>&1)"; echo "$$out"; ! grep -q '^Diff in' <<<"$$out"
 	scripts/devnet-smoke.sh
 
 slither: ## static analysis; findings not explained in contracts/slither.config.json fail
-	cd contracts && PATH="$(CURDIR)/contracts/script/solc:$$PATH" $(SLITHER) . --config-file slither.config.json
+	cd contracts && PATH="$(CURDIR)/contracts/node_modules/.bin:$$PATH" $(SLITHER) . --config-file slither.config.json
 
 test-rust: ## cargo fmt --check, clippy -D warnings, cargo test
 	cargo fmt --all --check

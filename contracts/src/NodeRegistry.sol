@@ -190,7 +190,7 @@ contract NodeRegistry is INodeRegistry, Ownable2Step, ReentrancyGuard {
             swappedFrom[i] = j;
             swappedTo[i] = atI;
         }
-        Arrays.sort(nodes);
+        nodes = Arrays.sort(nodes);
     }
 
     /// @inheritdoc INodeRegistry

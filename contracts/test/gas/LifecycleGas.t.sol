@@ -14,7 +14,7 @@ import {PoqTest} from "../utils/PoqTest.sol";
 /// @dev Meaningful only with `--isolate`, which runs each top-level call as its own transaction: fresh
 /// EIP-2929 access lists (cold accounts and slots, as on chain) and per-transaction SSTORE pricing. Run:
 ///
-///   FOUNDRY_SNAPSHOTS=/tmp/snapshots forge test --isolate --match-path test/gas/LifecycleGas.t.sol -vv
+///   forge test --isolate --match-path test/gas/LifecycleGas.t.sol -vv   (or: make gas)
 ///
 /// Each step's execution gas is `vm.snapshotGasLastCall` (which under `--isolate` is the transaction's gas
 /// used, 21 000 and calldata included) minus the intrinsic cost recomputed here from the exact calldata. The
