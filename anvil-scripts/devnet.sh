@@ -58,23 +58,22 @@ deploy() {
 
 address_of() { python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))[sys.argv[2]])' "$dir/deployment.json" "$1"; }
 
-register() {
-  local url registry model_id index=2
+# register_nodes ROLE(1 operator, 2 validator) COUNT SERVICE_ID LABEL FIRST_ACCOUNT
+register_nodes() {
+  local role="$1" count="$2" service="$3" label="$4" index="$5" url registry
   url="$(rpc_url)"
   registry="$(address_of nodeRegistry)"
-  model_id="$("$bin/cast" keccak "$model")"
-  for _ in $(seq 1 "$operators"); do
-    "$bin/cast" send -q --rpc-url "$url" --private-key "$(dev_key $index)" --value 1ether \
-      "$registry" "register(uint8,bytes32[])" 1 "[$model_id]"
-    echo "operator  $(dev_address $index) (account $index) serves $model"
+  for _ in $(seq 1 "$count"); do
+    "$bin/cast" send -q --rpc-url "$url" --private-key "$(dev_key "$index")" --value 1ether \
+      "$registry" "register(uint8,bytes32[])" "$role" "[$service]"
+    echo "$label $(dev_address "$index") (account $index) serves $service"
     index=$((index + 1))
   done
-  for _ in $(seq 1 "$validators"); do
-    "$bin/cast" send -q --rpc-url "$url" --private-key "$(dev_key $index)" --value 1ether \
-      "$registry" "register(uint8,bytes32[])" 2 "[$evaluator_id]"
-    echo "validator $(dev_address $index) (account $index) runs evaluator $evaluator_id"
-    index=$((index + 1))
-  done
+}
+
+register() {
+  register_nodes 1 "$operators" "$("$bin/cast" keccak "$model")" "operator " 2
+  register_nodes 2 "$validators" "$evaluator_id" "validator" $((2 + operators))
 }
 
 print_env() {
